@@ -61,6 +61,6 @@ public sealed record ConfChangeV2 : IConfChange
         return false;
     }
 
-    /// <summary>An empty V2 change is the request to leave a joint configuration.</summary>
-    public bool LeaveJoint => Changes.Count == 0 && Transition == ConfChangeTransition.Auto && Context.IsEmpty;
+    /// <summary>An empty V2 change (context aside, as in etcd) is the request to leave a joint configuration.</summary>
+    public bool LeaveJoint => Changes.Count == 0 && Transition == ConfChangeTransition.Auto;
 }
