@@ -1,0 +1,1 @@
+return Dotcd.Ctl.CtlMain.Run(args, Console.Out, Console.Error);

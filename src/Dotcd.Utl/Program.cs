@@ -1,0 +1,1 @@
+return Dotcd.Utl.UtlMain.Run(args, Console.Out, Console.Error);
