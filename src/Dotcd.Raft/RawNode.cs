@@ -148,9 +148,12 @@ public sealed partial class RawNode
             HardState = hardState != _previousHardState ? hardState : HardState.Empty,
             Snapshot = log.Unstable.Snapshot,
             ReadStates = _raft.ReadStates.Count > 0 ? _raft.ReadStates : Array.Empty<ReadState>(),
-            // Term, vote and log entries must be durable before any message that relies on them
-            // leaves; a commit index alone can be recovered from a quorum.
-            MustSync = entries.Count > 0 || hardState.Vote != _previousHardState.Vote || hardState.Term != _previousHardState.Term,
+            // Term, vote, log entries and a received snapshot must be durable before any message
+            // that relies on them leaves (a MsgAppResp acknowledging a snapshot promises it is on
+            // disk; the simulation lost committed entries without this); a commit index alone can
+            // be recovered from a quorum.
+            MustSync = entries.Count > 0 || log.Unstable.Snapshot is not null ||
+                hardState.Vote != _previousHardState.Vote || hardState.Term != _previousHardState.Term,
         };
 
         // Accepting the Ready: the host now owns these messages and read states.

@@ -32,7 +32,7 @@ public sealed class Ready
     /// <summary>Messages to send after Entries and HardState are persisted.</summary>
     public IReadOnlyList<Message> Messages { get; init; } = Array.Empty<Message>();
 
-    /// <summary>Whether persisting this Ready needs an fsync (new entries, or a term/vote change).</summary>
+    /// <summary>Whether persisting this Ready needs an fsync (new entries, a snapshot, or a term/vote change).</summary>
     public bool MustSync { get; init; }
 
     public bool ContainsUpdates =>
