@@ -1,0 +1,40 @@
+namespace Dotcd.Interop.Tests.Harness;
+
+/// <summary>Skip reasons and switches shared by the tests of this project.</summary>
+public static class TestSwitches
+{
+    /// <summary>
+    /// Skip reason for every test that runs dotcd as a server. When dotcd serves, set this to
+    /// null: every such test then runs (a null Skip means "not skipped").
+    /// </summary>
+    public const string? DotcdNotServing = "dotcd does not serve yet (issue #2)";
+
+    /// <summary>Tests that take about a minute or more run only with DOTCD_SLOW_TESTS=1.</summary>
+    public static bool SlowTestsEnabled => Environment.GetEnvironmentVariable("DOTCD_SLOW_TESTS") == "1";
+
+    public const string SlowSkipReason = "slow test: set DOTCD_SLOW_TESTS=1 to run it";
+}
+
+/// <summary>A fact that runs only with DOTCD_SLOW_TESTS=1.</summary>
+public sealed class SlowFactAttribute : FactAttribute
+{
+    public SlowFactAttribute()
+    {
+        if (!TestSwitches.SlowTestsEnabled)
+        {
+            Skip = TestSwitches.SlowSkipReason;
+        }
+    }
+}
+
+/// <summary>A theory that runs only with DOTCD_SLOW_TESTS=1.</summary>
+public sealed class SlowTheoryAttribute : TheoryAttribute
+{
+    public SlowTheoryAttribute()
+    {
+        if (!TestSwitches.SlowTestsEnabled)
+        {
+            Skip = TestSwitches.SlowSkipReason;
+        }
+    }
+}
