@@ -2,4 +2,8 @@ using Dotcd;
 
 using Stream standardOutput = Console.OpenStandardOutput();
 using Stream standardError = Console.OpenStandardError();
-return DotcdHost.Run(args, DotcdHost.ProcessEnvironment(), standardOutput, standardError, TimeProvider.System);
+(CancellationToken shutdown, IDisposable signals) = DotcdHost.ShutdownSignal();
+using (signals)
+{
+    return DotcdHost.Run(args, DotcdHost.ProcessEnvironment(), standardOutput, standardError, TimeProvider.System, shutdown);
+}

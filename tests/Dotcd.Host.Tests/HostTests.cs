@@ -56,17 +56,21 @@ public sealed partial class HostTests
     }
 
     [Fact]
-    public void ARunLogsEtcdsFirstMilestonesThenSaysServingIsNotBuilt()
+    public void ARunLogsEtcdsFirstMilestonesAsJsonBeforeItServes()
     {
+        // The in-process Run is asked to stop before it starts serving: it checks the
+        // configuration, logs etcd's first lines and exits cleanly.
         HostRun run = HostRun.Of(["--name", "infra1", "--snapshot-count=7"]);
 
-        Assert.Equal(1, run.ExitCode);
+        Assert.Equal(0, run.ExitCode);
         Assert.Equal("", run.StandardOutput);
-        Assert.EndsWith("\n" + DotcdHost.NotBuiltMessage + "\n", run.StandardError);
+        Assert.All(run.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => Assert.StartsWith("{", line));
+        Assert.EndsWith("}\n", run.StandardError);
         IReadOnlyList<JsonElement> lines = run.LogLines;
         Assert.Equal(
             ["'data-dir' was empty; using default", "Running: ", "dotcd Version", "server configuration"],
             lines.Select(l => l.GetProperty("msg").GetString()));
+        Assert.All(lines.Skip(1), l => Assert.Equal("info", l.GetProperty("level").GetString()));
         Assert.Equal(["dotcd", "--name", "infra1", "--snapshot-count=7"], run.LogLine("Running: ").GetProperty("args").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal("3.6.0", run.LogLine("dotcd Version").GetProperty("etcd-version").GetString());
         JsonElement settings = run.LogLine("server configuration");
@@ -83,10 +87,14 @@ public sealed partial class HostTests
     [Fact]
     public void LogLevelFiltersTheMilestones()
     {
-        HostRun run = HostRun.Of(["--log-level", "warn", "--data-dir", "/tmp/x"]);
+        HostRun info = HostRun.Of(["--log-level", "info", "--data-dir", "/tmp/x"]);
+        HostRun warn = HostRun.Of(["--log-level", "warn", "--data-dir", "/tmp/x"]);
 
-        Assert.Empty(run.LogLines);
-        Assert.Equal(DotcdHost.NotBuiltMessage + "\n", run.StandardError);
+        // At info the three milestones are logged; at warn none of them is, and nothing else is written.
+        Assert.Equal(["Running: ", "dotcd Version", "server configuration"], info.LogLines.Select(l => l.GetProperty("msg").GetString()));
+        Assert.Equal(0, warn.ExitCode);
+        Assert.Equal("", warn.StandardOutput);
+        Assert.Equal("", warn.StandardError);
     }
 
     [Fact]
@@ -97,10 +105,13 @@ public sealed partial class HostTests
 
         HostRun run = HostRun.Of(["--log-outputs", file, "--data-dir", dir.Path]);
 
-        Assert.Equal(DotcdHost.NotBuiltMessage + "\n", run.StandardError);
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal("", run.StandardOutput);
+        Assert.Equal("", run.StandardError);
         string[] lines = File.ReadAllLines(file);
-        Assert.Equal(3, lines.Length);
-        Assert.All(lines, line => JsonDocument.Parse(line));
+        Assert.Equal(
+            ["Running: ", "dotcd Version", "server configuration"],
+            lines.Select(line => JsonDocument.Parse(line).RootElement.GetProperty("msg").GetString()));
     }
 
     [Fact]

@@ -9,22 +9,31 @@ namespace Dotcd.Interop.Tests.Differential;
 /// </summary>
 public sealed class DifferentialTests
 {
+    [Theory]
+    [InlineData(ScenarioPart.Core)]
+    [InlineData(ScenarioPart.Leases)]
+    [InlineData(ScenarioPart.SnapshotFile)]
+    public Task TwoEtcdMembersGiveIdenticalTranscripts(ScenarioPart part) => CompareAsync(part, MemberKind.Etcd, MemberKind.Etcd);
+
     [Fact]
-    public Task TwoEtcdMembersGiveIdenticalTranscripts() => CompareAsync(MemberKind.Etcd, MemberKind.Etcd);
+    public Task DotcdGivesEtcdsTranscriptForTheCoreScenario() => CompareAsync(ScenarioPart.Core, MemberKind.Etcd, MemberKind.Dotcd);
 
-    [Fact(Skip = TestSwitches.DotcdNotServing)]
-    public Task DifferentialAgainstDotcd() => CompareAsync(MemberKind.Etcd, MemberKind.Dotcd);
+    [Fact(Skip = TestSwitches.DotcdHasNoLeases)]
+    public Task DotcdGivesEtcdsTranscriptForTheLeaseScenario() => CompareAsync(ScenarioPart.Leases, MemberKind.Etcd, MemberKind.Dotcd);
 
-    private static async Task CompareAsync(MemberKind reference, MemberKind candidate)
+    [Fact(Skip = TestSwitches.DotcdSnapshotsAreSqlite)]
+    public Task DotcdGivesEtcdsTranscriptForTheSnapshotFileScenario() => CompareAsync(ScenarioPart.SnapshotFile, MemberKind.Etcd, MemberKind.Dotcd);
+
+    private static async Task CompareAsync(ScenarioPart part, MemberKind reference, MemberKind candidate)
     {
         // The two runs are independent; in parallel they take half the wall time.
-        Task<Transcript> referenceRun = RunAsync(reference);
-        Task<Transcript> candidateRun = RunAsync(candidate);
+        Task<Transcript> referenceRun = RunAsync(reference, part);
+        Task<Transcript> candidateRun = RunAsync(candidate, part);
         Transcript expected = await referenceRun;
         Transcript actual = await candidateRun;
 
-        string expectedPath = expected.Save($"differential-{reference}-reference");
-        string actualPath = actual.Save($"differential-{candidate}-candidate");
+        string expectedPath = expected.Save($"differential-{part}-{reference}-reference");
+        string actualPath = actual.Save($"differential-{part}-{candidate}-candidate");
         IReadOnlyList<string> unmet = expected.UnmetExpectations();
         Assert.True(unmet.Count == 0, $"the reference run no longer shows what the scenario is for ({expectedPath}):\n\n" + string.Join("\n\n", unmet));
 
@@ -35,9 +44,9 @@ public sealed class DifferentialTests
             string.Join("\n\n", differences.Take(5)));
     }
 
-    private static async Task<Transcript> RunAsync(MemberKind kind)
+    private static async Task<Transcript> RunAsync(MemberKind kind, ScenarioPart part)
     {
         using MemberProcess member = await MemberProcess.StartAsync(kind);
-        return await Transcript.RunAsync(member, DifferentialScenario.Steps);
+        return await Transcript.RunAsync(member, DifferentialScenario.For(part));
     }
 }

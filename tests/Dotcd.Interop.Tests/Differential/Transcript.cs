@@ -115,7 +115,7 @@ public sealed class Transcript
     private static string NormalizeStdout(ScenarioStep step, EtcdctlResult result, OutputNormalizer normalizer) =>
         step.OutputFormat switch
         {
-            "json" => normalizer.Json(result.Stdout),
+            "json" => normalizer.Json(result.Stdout, step.Args[0]),
             "protobuf" when result.ExitCode == 0 => normalizer.Protobuf(result.StdoutBytes, ProtoSchema.ForCommand(step.Args[0])),
             _ => normalizer.Text(result.Stdout),
         };

@@ -7,7 +7,7 @@ public sealed class MemberProcessTests
 {
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
+    [InlineData(MemberKind.Dotcd)]
     public async Task StopThenRestartKeepsTheDataAndTheRevision(MemberKind kind)
     {
         using MemberProcess member = await MemberProcess.StartAsync(kind);
@@ -28,7 +28,7 @@ public sealed class MemberProcessTests
 
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
+    [InlineData(MemberKind.Dotcd)]
     public async Task AMemberThatCannotStartReportsItsOutput(MemberKind kind)
     {
         MemberStartException failure = await Assert.ThrowsAsync<MemberStartException>(
@@ -40,7 +40,7 @@ public sealed class MemberProcessTests
 
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
+    [InlineData(MemberKind.Dotcd)]
     public async Task DisposeKillsTheMemberAndRemovesItsFiles(MemberKind kind)
     {
         MemberProcess member = await MemberProcess.StartAsync(kind);

@@ -9,7 +9,7 @@ public sealed class KvInteropTests
 {
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
+    [InlineData(MemberKind.Dotcd)]
     public async Task PutThenGetShowsTheValueInEveryOutputFormat(MemberKind kind)
     {
         using MemberProcess member = await MemberProcess.StartAsync(kind);
@@ -47,7 +47,7 @@ public sealed class KvInteropTests
 
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
+    [InlineData(MemberKind.Dotcd)]
     public async Task GetSelectsKeysByPrefixFromKeyRangeEndAndLimit(MemberKind kind)
     {
         using MemberProcess member = await MemberProcess.StartAsync(kind);
@@ -75,7 +75,7 @@ public sealed class KvInteropTests
 
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
+    [InlineData(MemberKind.Dotcd)]
     public async Task GetSortsByEveryTargetInEitherOrder(MemberKind kind)
     {
         using MemberProcess member = await MemberProcess.StartAsync(kind);
@@ -109,7 +109,7 @@ public sealed class KvInteropTests
 
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
+    [InlineData(MemberKind.Dotcd)]
     public async Task GetAtARevisionReadsHistoryAndRefusesTheFuture(MemberKind kind)
     {
         using MemberProcess member = await MemberProcess.StartAsync(kind);
@@ -130,7 +130,7 @@ public sealed class KvInteropTests
 
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
+    [InlineData(MemberKind.Dotcd)]
     public async Task DeleteRemovesKeysAndReportsWhatWasThere(MemberKind kind)
     {
         using MemberProcess member = await MemberProcess.StartAsync(kind);
@@ -158,7 +158,7 @@ public sealed class KvInteropTests
 
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
+    [InlineData(MemberKind.Dotcd)]
     public async Task BadRequestsFailWithEtcdsMessages(MemberKind kind)
     {
         using MemberProcess member = await MemberProcess.StartAsync(kind);

@@ -11,7 +11,7 @@ public sealed class MaintenanceInteropTests
 {
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
+    [InlineData(MemberKind.Dotcd)]
     public async Task CompactionMakesEarlierRevisionsUnreadable(MemberKind kind)
     {
         using MemberProcess member = await MemberProcess.StartAsync(kind);
@@ -41,7 +41,7 @@ public sealed class MaintenanceInteropTests
 
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
+    [InlineData(MemberKind.Dotcd)]
     public async Task EndpointHealthAndStatusDescribeTheMember(MemberKind kind)
     {
         using MemberProcess member = await MemberProcess.StartAsync(kind);
@@ -82,7 +82,7 @@ public sealed class MaintenanceInteropTests
 
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
+    [InlineData(MemberKind.Dotcd)]
     public async Task MemberListShowsTheOneStartedMember(MemberKind kind)
     {
         using MemberProcess member = await MemberProcess.StartAsync(kind);
@@ -106,7 +106,7 @@ public sealed class MaintenanceInteropTests
 
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
+    [InlineData(MemberKind.Dotcd)]
     public async Task NoSpaceAlarmIsListedAndDisarmedAfterCleanup(MemberKind kind)
     {
         using MemberProcess member = await MemberProcess.StartAsync(kind, new MemberOptions { ExtraFlags = ["--quota-backend-bytes=300000"] });
@@ -142,7 +142,7 @@ public sealed class MaintenanceInteropTests
 
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
+    [InlineData(MemberKind.Dotcd)]
     public async Task DefragKeepsEveryKey(MemberKind kind)
     {
         using MemberProcess member = await MemberProcess.StartAsync(kind);
@@ -164,30 +164,38 @@ public sealed class MaintenanceInteropTests
 
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
-    public async Task SnapshotSaveWritesAFileThatSnapshotStatusReads(MemberKind kind)
+    [InlineData(MemberKind.Dotcd)]
+    public async Task SnapshotSaveWritesTheDatabaseFollowedByItsSha256(MemberKind kind)
     {
         using MemberProcess member = await MemberProcess.StartAsync(kind);
-        Etcdctl ctl = member.Etcdctl;
-        for (int i = 0; i < 10; i++)
-        {
-            await ctl.RunOkAsync("put", $"/snap/{i}", $"value {i}");
-        }
+        await PutTenKeysAsync(member);
 
-        long revision = await CurrentRevisionAsync(member);
-        Assert.Equal("Snapshot saved at backup.db\n", await ctl.RunOkAsync("snapshot", "save", "backup.db"));
+        Assert.Equal("Snapshot saved at backup.db\n", await member.Etcdctl.RunOkAsync("snapshot", "save", "backup.db"));
         // The file is the backend database followed by the SHA-256 of it, which `snapshot restore`
         // finds (length % 512 == 32) and checks.
         byte[] file = await File.ReadAllBytesAsync(Path.Combine(member.WorkDir, "backup.db"));
+        Assert.True(file.Length > 512, $"{file.Length} bytes");
         Assert.Equal(32, file.Length % 512);
         Assert.Equal(SHA256.HashData(file.AsSpan(0, file.Length - 32)), file.AsSpan(file.Length - 32).ToArray());
+    }
+
+    [Theory]
+    [InlineData(MemberKind.Etcd)]
+    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdSnapshotsAreSqlite)]
+    public async Task SnapshotStatusReadsASavedSnapshot(MemberKind kind)
+    {
+        using MemberProcess member = await MemberProcess.StartAsync(kind);
+        await PutTenKeysAsync(member);
+        long revision = await CurrentRevisionAsync(member);
+        await member.Etcdctl.RunOkAsync("snapshot", "save", "backup.db");
+        long saved = new FileInfo(Path.Combine(member.WorkDir, "backup.db")).Length;
 
         EtcdctlResult status = await Etcdctl.RunOfflineAsync(["snapshot", "status", "backup.db", "-w", "json"], member.WorkDir);
         Assert.True(status.ExitCode == 0, status.ToString());
         JsonNode json = Parse(status.Stdout);
         Assert.Equal(revision, json["revision"]!.GetValue<long>());
         Assert.True(json["totalKey"]!.GetValue<long>() >= 10);
-        Assert.InRange(json["totalSize"]!.GetValue<long>(), 1, file.Length - 32);
+        Assert.InRange(json["totalSize"]!.GetValue<long>(), 1, saved - 32);
 
         EtcdctlTable table = EtcdctlTable.Parse((await Etcdctl.RunOfflineAsync(["snapshot", "status", "backup.db", "-w", "table"], member.WorkDir)).Stdout);
         Assert.Equal(["HASH", "REVISION", "TOTAL KEYS", "TOTAL SIZE"], table.Header);
@@ -196,7 +204,7 @@ public sealed class MaintenanceInteropTests
 
     [SlowTheory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
+    [InlineData(MemberKind.Dotcd)]
     public async Task CheckPerfPassesWithTheSmallLoad(MemberKind kind)
     {
         // About 60 s of writes from etcdctl itself; it reports PASS/FAIL for throughput and latency.
@@ -208,5 +216,13 @@ public sealed class MaintenanceInteropTests
         Assert.Contains("PASS: Slowest request", result.Stdout);
         Assert.Contains("PASS: Stddev", result.Stdout);
         Assert.EndsWith("PASS\n", result.Stdout);
+    }
+
+    private static async Task PutTenKeysAsync(MemberProcess member)
+    {
+        for (int i = 0; i < 10; i++)
+        {
+            await member.Etcdctl.RunOkAsync("put", $"/snap/{i}", $"value {i}");
+        }
     }
 }

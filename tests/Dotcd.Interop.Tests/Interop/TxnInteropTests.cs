@@ -10,7 +10,7 @@ public sealed class TxnInteropTests
 {
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
+    [InlineData(MemberKind.Dotcd)]
     public async Task TxnFromStdinRunsTheKubernetesCreateUpdateAndDelete(MemberKind kind)
     {
         using MemberProcess member = await MemberProcess.StartAsync(kind);
@@ -41,7 +41,7 @@ public sealed class TxnInteropTests
 
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
+    [InlineData(MemberKind.Dotcd)]
     public async Task CompareAndSwapSucceedsOnlyWhileTheValueMatches(MemberKind kind)
     {
         using MemberProcess member = await MemberProcess.StartAsync(kind);
@@ -61,7 +61,7 @@ public sealed class TxnInteropTests
 
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
+    [InlineData(MemberKind.Dotcd)]
     public async Task TxnLimitsAreEtcds(MemberKind kind)
     {
         using MemberProcess member = await MemberProcess.StartAsync(kind);
@@ -82,7 +82,7 @@ public sealed class TxnInteropTests
 
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdNotServing)]
+    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdHasNoLeases)]
     public async Task RevokingALeaseDeletesItsKeys(MemberKind kind)
     {
         using MemberProcess member = await MemberProcess.StartAsync(kind);
