@@ -301,7 +301,7 @@ internal sealed partial class Raft
                     _log.Log(RaftLogLevel.Info, $"{Id:x} not forwarding to leader {Lead:x} at term {Term}; dropping proposal");
                     return RaftError.ProposalDropped;
                 }
-                Send(Redirect(m, Lead));
+                Send(m with { To = Lead, Term = 0 }); // Send restamps the term.
                 break;
 
             case MessageType.MsgApp:
@@ -326,7 +326,7 @@ internal sealed partial class Raft
                     _log.Log(RaftLogLevel.Info, $"{Id:x} no leader at term {Term}; dropping leader transfer msg");
                     return RaftError.None;
                 }
-                Send(Redirect(m, Lead));
+                Send(m with { To = Lead, Term = 0 }); // Send restamps the term.
                 break;
 
             case MessageType.MsgTimeoutNow:
@@ -350,7 +350,7 @@ internal sealed partial class Raft
                     _log.Log(RaftLogLevel.Info, $"{Id:x} no leader at term {Term}; dropping index reading msg");
                     return RaftError.None;
                 }
-                Send(Redirect(m, Lead));
+                Send(m with { To = Lead, Term = 0 }); // Send restamps the term.
                 break;
 
             case MessageType.MsgReadIndexResp:
@@ -365,22 +365,6 @@ internal sealed partial class Raft
         }
         return RaftError.None;
     }
-
-    /// <summary>The message addressed to another node, with its term cleared for Send to restamp.</summary>
-    private static Message Redirect(Message m, ulong to) => new()
-    {
-        Type = m.Type,
-        To = to,
-        From = m.From,
-        LogTerm = m.LogTerm,
-        Index = m.Index,
-        Entries = m.Entries,
-        Commit = m.Commit,
-        Snapshot = m.Snapshot,
-        Reject = m.Reject,
-        RejectHint = m.RejectHint,
-        Context = m.Context,
-    };
 
     private void HandleAppendEntries(Message m)
     {

@@ -142,24 +142,8 @@ internal sealed partial class Raft
             // A proposal or read request forwarded to the leader keeps term 0: it is a local message there.
             term = m.Type is MessageType.MsgProp or MessageType.MsgReadIndex ? 0 : Term;
         }
-        Messages.Add(Stamp(m, Id, term));
+        Messages.Add(m with { From = Id, Term = term });
     }
-
-    private static Message Stamp(Message m, ulong from, ulong term) => new()
-    {
-        Type = m.Type,
-        To = m.To,
-        From = from,
-        Term = term,
-        LogTerm = m.LogTerm,
-        Index = m.Index,
-        Entries = m.Entries,
-        Commit = m.Commit,
-        Snapshot = m.Snapshot,
-        Reject = m.Reject,
-        RejectHint = m.RejectHint,
-        Context = m.Context,
-    };
 
     /// <summary>Hands the queued messages to the caller and starts a new queue.</summary>
     public List<Message> TakeMessages()

@@ -48,8 +48,11 @@ public enum MessageType
     MsgPreVoteResp = 18,
 }
 
-/// <summary>A Raft message between members (and the local inputs that travel as messages).</summary>
-public sealed class Message
+/// <summary>
+/// A Raft message between members (and the local inputs that travel as messages). A record so
+/// that restamping one (Send, forwarding to the leader) is a `with` copy that cannot forget a field.
+/// </summary>
+public sealed record Message
 {
     public MessageType Type { get; init; }
     public ulong To { get; init; }
