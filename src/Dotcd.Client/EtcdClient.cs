@@ -1,8 +1,8 @@
 namespace Dotcd.Client;
 
 /// <summary>
-/// A client of an etcd (or dotcd) cluster: <see cref="KV"/>, <see cref="Maintenance"/> and
-/// <see cref="Cluster"/>, over one connection per endpoint. Thread-safe; share one per cluster.
+/// A client of an etcd (or dotcd) cluster: <see cref="KV"/>, <see cref="Watch"/>, <see cref="Lease"/>,
+/// <see cref="Maintenance"/> and <see cref="Cluster"/>, over one connection per endpoint. Thread-safe; share one per cluster.
 /// Calls start on a preferred endpoint and move to the next one when it cannot be reached;
 /// a write whose request may have been delivered is never repeated (see <see cref="EtcdException.RequestMayHaveBeenSent"/>).
 /// </summary>
@@ -15,6 +15,8 @@ public sealed class EtcdClient : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         _transport = new EtcdTransport(options);
         KV = new KVClient(_transport);
+        Watch = new WatchClient(_transport);
+        Lease = new LeaseClient(_transport);
         Maintenance = new MaintenanceClient(_transport);
         Cluster = new ClusterClient(_transport);
     }
@@ -26,6 +28,12 @@ public sealed class EtcdClient : IDisposable
     }
 
     public KVClient KV { get; }
+
+    /// <summary>Watches, multiplexed on one stream per client (per metadata), resumed after a broken stream.</summary>
+    public WatchClient Watch { get; }
+
+    /// <summary>Leases and the keepalive loop.</summary>
+    public LeaseClient Lease { get; }
 
     public MaintenanceClient Maintenance { get; }
 
@@ -46,5 +54,10 @@ public sealed class EtcdClient : IDisposable
 
     internal EtcdTransport Transport => _transport;
 
-    public void Dispose() => _transport.Dispose();
+    public void Dispose()
+    {
+        Watch.Dispose();
+        Lease.Dispose();
+        _transport.Dispose();
+    }
 }
