@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Dotcd.Mvcc.Backend;
+using Dotcd.Mvcc.Bolt;
 using Dotcd.Mvcc.Index;
 
 namespace Dotcd.Mvcc;
@@ -232,44 +233,132 @@ public sealed partial class MvccStore
         }
     }
 
-    /// <summary>A consistent copy of the backend (VACUUM INTO on a read snapshot; writers keep
-    /// going). The stream deletes the copy when disposed.</summary>
+    /// <summary>A consistent copy of the backend as an etcd (bbolt) database file, the format of
+    /// etcd's Maintenance.Snapshot: every etcd bucket from one read snapshot, written to a
+    /// temporary file beside the backend that the stream deletes when disposed.</summary>
+    /// <remarks>dotcd_latest is left out: it is derived from "key" and rebuilt when a store is
+    /// opened from an import. The apply loop keeps writing meanwhile (SQLite WAL snapshot).</remarks>
     public BackendSnapshot CreateSnapshot()
     {
         ThrowIfFailed();
         string directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(_path))!;
-        string file = System.IO.Path.Combine(directory, $".snapshot-{Guid.NewGuid():N}.db");
-        // A connection of its own: reader connections are query_only, which VACUUM INTO refuses.
-        // It reads one WAL snapshot, so the apply loop keeps writing meanwhile.
+        string file = System.IO.Path.Combine(directory, $".snapshot-{Guid.NewGuid():N}.bolt");
+        var stream = new FileStream(file, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete,
+            bufferSize: 1 << 16, FileOptions.DeleteOnClose);
         try
         {
-            using SqliteDb source = SqliteDb.Open(_path);
-            using SqliteStatement vacuum = new(source, "VACUUM INTO ?1");
-            vacuum.Bind(1, file);
-            vacuum.Execute();
+            ulong consistentIndex = 0;
+            StoreConnection conn = RentReaderInternal();
+            try
+            {
+                conn.BeginSnapshot();
+                try
+                {
+                    var writer = new BoltWriter(stream);
+                    foreach (Bucket bucket in Buckets.InBoltOrder)
+                    {
+                        writer.BeginBucket(System.Text.Encoding.ASCII.GetBytes(Buckets.Name(bucket)));
+                        SqliteStatement scan = conn.BucketScan(bucket);
+                        try
+                        {
+                            while (scan.Step())
+                            {
+                                ReadOnlySpan<byte> k = scan.Blob(0);
+                                ReadOnlySpan<byte> v = scan.Blob(1);
+                                if (bucket == Bucket.Meta && k.SequenceEqual(MetaKeys.ConsistentIndex) && v.Length == 8)
+                                {
+                                    consistentIndex = BinaryPrimitives.ReadUInt64BigEndian(v);
+                                }
+                                writer.Add(k, v);
+                            }
+                        }
+                        finally
+                        {
+                            scan.Reset();
+                        }
+                        writer.EndBucket();
+                    }
+                    writer.Complete();
+                }
+                finally
+                {
+                    conn.EndSnapshot();
+                }
+            }
+            finally
+            {
+                ReturnReaderInternal(conn);
+            }
+            stream.Position = 0;
+            return new BackendSnapshot(stream, consistentIndex);
         }
         catch
         {
-            File.Delete(file);
+            stream.Dispose();
             throw;
         }
-        ulong consistentIndex = 0;
-        using (SqliteDb copy = SqliteDb.Open(file, readOnly: true))
-        using (SqliteStatement get = new(copy, "SELECT v FROM meta WHERE k = ?1"))
+    }
+
+    /// <summary>Creates a new backend at dataPath from an etcd (bbolt) database or snapshot file:
+    /// the rows of every etcd bucket are copied as they are, then the store is opened once to
+    /// rebuild the key index and dotcd's derived tables (what a restore needs).</summary>
+    /// <remarks>Buckets etcd's model does not have are skipped and named in the result. A trailing
+    /// sha256 (etcdctl's saved files) is ignored; checking it is the caller's job.</remarks>
+    public static BoltImportResult ImportBoltFile(string boltFile, string dataPath)
+    {
+        if (File.Exists(dataPath))
         {
-            get.Bind(1, MetaKeys.ConsistentIndex);
-            if (get.Step() && get.Blob(0).Length == 8)
-            {
-                consistentIndex = BinaryPrimitives.ReadUInt64BigEndian(get.Blob(0));
-            }
+            throw new IOException($"{dataPath} already exists; import makes a fresh backend");
         }
-        var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete,
-            bufferSize: 1 << 16, FileOptions.DeleteOnClose | FileOptions.SequentialScan);
-        return new BackendSnapshot(stream, consistentIndex);
+        try
+        {
+            using BoltReader reader = BoltReader.Open(boltFile);
+            // Open creates the file with the store's pragmas (auto_vacuum, WAL) and schema.
+            MvccStore.Open(dataPath, new MvccOptions { BackgroundCompaction = false }).Dispose();
+            var skipped = new List<string>();
+            long pairs = 0;
+            using (SqliteDb db = SqliteDb.Open(dataPath))
+            {
+                db.Execute("BEGIN");
+                foreach ((byte[] name, IEnumerable<KeyValuePair<byte[], byte[]>> rows) in reader.Buckets())
+                {
+                    string bucketName = System.Text.Encoding.ASCII.GetString(name);
+                    Bucket? bucket = Buckets.All.Where(b => Buckets.Name(b) == bucketName).Select(b => (Bucket?)b).FirstOrDefault();
+                    if (bucket is null)
+                    {
+                        skipped.Add(bucketName);
+                        continue;
+                    }
+                    using var insert = new SqliteStatement(db, $"INSERT INTO \"{bucketName}\" (k, v) VALUES (?1, ?2)");
+                    foreach (KeyValuePair<byte[], byte[]> row in rows)
+                    {
+                        insert.Bind(1, row.Key);
+                        insert.Bind(2, row.Value);
+                        insert.Execute();
+                        pairs++;
+                    }
+                }
+                db.Execute("COMMIT");
+            }
+            using MvccStore store = MvccStore.Open(dataPath, new MvccOptions { BackgroundCompaction = false });
+            return new BoltImportResult(store.CurrentRevision, store.CompactRevision, store.ConsistentIndex, pairs, skipped);
+        }
+        catch
+        {
+            foreach (string suffix in (string[])["", "-wal", "-shm"])
+            {
+                File.Delete(dataPath + suffix);
+            }
+            throw;
+        }
     }
 }
 
-/// <summary>A consistent backend copy: a SQLite database file (opened by <see cref="MvccStore.Open"/>)
+/// <summary>What <see cref="MvccStore.ImportBoltFile"/> loaded.</summary>
+public sealed record BoltImportResult(long Revision, long CompactRevision, ulong ConsistentIndex, long Pairs, IReadOnlyList<string> SkippedBuckets);
+
+/// <summary>A consistent backend copy: an etcd (bbolt) database file, positioned at its start
+/// (read it with <see cref="BoltReader"/>, load it with <see cref="MvccStore.ImportBoltFile"/>),
 /// and the raft index it reflects.</summary>
 public sealed record BackendSnapshot(FileStream Stream, ulong ConsistentIndex) : IDisposable
 {

@@ -435,15 +435,18 @@ public sealed class MvccStoreTests
             b.SetConsistentIndex(99);
             b.Commit();
         }
+        // The snapshot is an etcd bbolt file; importing it gives a SQLite store again.
+        string boltPath = Path.Combine(t.Directory, "copy.bolt");
         string copyPath = Path.Combine(t.Directory, "copy.db");
         using (BackendSnapshot snapshot = t.Store.CreateSnapshot())
         {
             Assert.Equal(99ul, snapshot.ConsistentIndex);
-            using FileStream output = File.Create(copyPath);
+            using FileStream output = File.Create(boltPath);
             snapshot.Stream.CopyTo(output);
         }
-        Assert.Single(Directory.GetFiles(t.Directory, "*.db")); // The temporary copy is gone.
+        Assert.Single(Directory.GetFiles(t.Directory, "*.bolt")); // The temporary copy is gone.
         t.Put("after", "snapshot");
+        MvccStore.ImportBoltFile(boltPath, copyPath);
 
         using MvccStore copy = MvccStore.Open(copyPath, new MvccOptions { BackgroundCompaction = false });
         Assert.Equal(99ul, copy.ConsistentIndex);

@@ -212,8 +212,8 @@ public sealed class MemberServicesTests : IAsyncLifetime
 
         Assert.Equal(SHA256.HashData(data), messages[^1].Blob.ToByteArray());
         Assert.Equal(0UL, messages[^1].RemainingBytes);
-        Assert.Equal(0, data.Length % 512); // A SQLite file: whole pages. With the hash etcdctl appends, size % 512 == 32.
-        Assert.Equal("SQLite format 3\0"u8.ToArray(), data[..16]);
+        Assert.Equal(0, data.Length % 512); // A bbolt file: whole pages. With the hash etcdctl appends, size % 512 == 32.
+        Assert.Equal(0xED0CDAEDu, System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(16, 4))); // bbolt's magic in meta page 0.
     }
 
     [Fact]
