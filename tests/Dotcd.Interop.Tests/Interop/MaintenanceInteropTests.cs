@@ -235,10 +235,15 @@ public sealed class MaintenanceInteropTests
         Assert.Equal("/snap/1\nvalue 1\n", await etcd.Etcdctl.RunOkAsync("get", "/snap/1", "--rev", "5"));
     }
 
-    [SlowTheory]
-    [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd)]
-    public async Task CheckPerfPassesWithTheSmallLoad(MemberKind kind)
+    // The dotcd row runs in the default suite (issue #2 asks for `check perf --load=s` passing);
+    // the etcd row is the same minute again and only shows the machine can pass it at all.
+    [Fact]
+    public Task CheckPerfPassesWithTheSmallLoadAgainstDotcd() => CheckPerfPassesWithTheSmallLoad(MemberKind.Dotcd);
+
+    [SlowFact]
+    public Task CheckPerfPassesWithTheSmallLoadAgainstEtcd() => CheckPerfPassesWithTheSmallLoad(MemberKind.Etcd);
+
+    private static async Task CheckPerfPassesWithTheSmallLoad(MemberKind kind)
     {
         // About 60 s of writes from etcdctl itself; it reports PASS/FAIL for throughput and latency.
         // On a loaded machine etcd itself may fail it: a FAIL here says "the machine", not only "the server".
