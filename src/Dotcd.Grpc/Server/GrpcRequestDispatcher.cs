@@ -109,6 +109,16 @@ internal sealed class GrpcRequestDispatcher
             timeout = parsed;
         }
 
+        // grpc-go refuses an encoding it has no decompressor for when the call starts, before
+        // reading any message, whether or not a message is compressed; this server has none.
+        string? encoding = request.Headers[GrpcHeaders.Encoding];
+        if (!string.IsNullOrEmpty(encoding) && encoding != "identity")
+        {
+            context.Response.Headers[GrpcHeaders.AcceptEncoding] = "identity";
+            return EarlyAbort(context, StatusCodes.Status200OK, StatusCode.Unimplemented,
+                $"grpc: Decompressor is not installed for grpc-encoding \"{encoding}\"");
+        }
+
         return RunCallAsync(context, method, timeout);
     }
 
@@ -147,7 +157,9 @@ internal sealed class GrpcRequestDispatcher
         long started = observer is null ? 0 : Stopwatch.GetTimestamp();
         ConfigureKestrelLimits(context, method);
 
-        DateTime deadline = timeout is { } t ? DateTime.UtcNow + t : DateTime.MaxValue;
+        // grpc-timeout goes up to 99999999 hours (11,000 years): past DateTime's range, so saturate.
+        DateTime now = DateTime.UtcNow;
+        DateTime deadline = timeout is { } t && t < DateTime.MaxValue - now ? now + t : DateTime.MaxValue;
         CallDeadline? timer = timeout is { } armed && armed <= s_maxTimer ? new CallDeadline(context) : null;
         var call = new ServerCallContext(context, method, _options,
             timer?.Token ?? context.RequestAborted, deadline, hasDeadlineTimer: timer is not null);

@@ -36,6 +36,7 @@ internal sealed class KvService
         RangeRequest request = ServiceCore.Parse(call, RangeRequest.Parser);
         _core.Intercept(call, allowedForLearner: request.Serializable);
         Check(CheckRange(request));
+        NormalizeLimit(request);
         RangeResponse response = await RangeCoreAsync(request, call.CancellationToken).ConfigureAwait(false);
         response.Header = _core.Fill(response.Header);
         await ServiceCore.WriteAsync(call, response).ConfigureAwait(false);
@@ -76,9 +77,19 @@ internal sealed class KvService
 
     private async ValueTask TxnAsync(ServerCallContext call)
     {
-        TxnRequest request = ServiceCore.Parse(call, TxnRequest.Parser);
+        // A txn nests through RequestOp: each level of it is two message levels. etcd refuses a
+        // txn nested deeper than --max-txn-ops + 1 levels (every level spends at least one op of
+        // the budget), so decoding stops there and gives etcd's answer without building the rest.
+        int maxTxnOps = _core.Options.MaxTxnOps;
+        var request = (TxnRequest?)ServiceCore.Parse(call, TxnRequest.Parser, 2 * (maxTxnOps + 2) + 4, out bool tooDeep);
         _core.Intercept(call, allowedForLearner: false);
-        Check(KvRequestValidator.CheckTxn(request, _core.Options.MaxTxnOps));
+        if (tooDeep || request is null)
+        {
+            throw EtcdErrors.TooManyOps.ToException();
+        }
+
+        Check(KvRequestValidator.CheckTxn(request, maxTxnOps));
+        NormalizeLimits(request);
         TxnResponse response;
         if (KvApplier.IsReadOnly(request))
         {
@@ -92,6 +103,14 @@ internal sealed class KvService
         }
         else
         {
+            if (TxnDepth(request) > MaxProposedTxnDepth)
+            {
+                // Deliberately stricter than etcd (which takes --max-txn-ops + 1 levels): the apply
+                // loop decodes entries with Google.Protobuf's default limit of 100 nested messages,
+                // and an entry it cannot decode stops the member, on every restart too.
+                throw EtcdErrors.TooManyOps.ToException();
+            }
+
             response = await _core.ProposeAsync<TxnResponse>(new InternalRaftRequest { Txn = request }, call.CancellationToken)
                 .ConfigureAwait(false);
         }
@@ -122,6 +141,56 @@ internal sealed class KvService
         response.Header.Revision = Kv.CurrentRevision; // etcd answers with the store's revision after the compaction.
         response.Header = _core.Fill(response.Header);
         await ServiceCore.WriteAsync(call, response).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The deepest txn nesting proposed through raft: InternalRaftRequest, then two message levels
+    /// per txn level (TxnRequest, RequestOp) and the innermost request stay within the 100 levels
+    /// Google.Protobuf decodes by default.
+    /// </summary>
+    internal const int MaxProposedTxnDepth = 48;
+
+    /// <summary>How many txns nest in <paramref name="request"/>, itself included.</summary>
+    internal static int TxnDepth(TxnRequest request)
+    {
+        int deepest = 0;
+        foreach (RequestOp op in request.Success.Concat(request.Failure))
+        {
+            if (op.RequestCase == RequestOp.RequestOneofCase.RequestTxn)
+            {
+                deepest = Math.Max(deepest, TxnDepth(op.RequestTxn));
+            }
+        }
+
+        return deepest + 1;
+    }
+
+    /// <summary>
+    /// etcd treats a limit &lt;= 0 as no limit, and a limit of long.MaxValue as no limit too (its
+    /// "one extra key" overflows); the store below reads a negative limit as "count only", so
+    /// such limits become 0 here, which answers exactly as etcd does.
+    /// </summary>
+    internal static void NormalizeLimit(RangeRequest request)
+    {
+        if (request.Limit < 0 || request.Limit == long.MaxValue)
+        {
+            request.Limit = 0;
+        }
+    }
+
+    private static void NormalizeLimits(TxnRequest request)
+    {
+        foreach (RequestOp op in request.Success.Concat(request.Failure))
+        {
+            if (op.RequestCase == RequestOp.RequestOneofCase.RequestRange)
+            {
+                NormalizeLimit(op.RequestRange);
+            }
+            else if (op.RequestCase == RequestOp.RequestOneofCase.RequestTxn)
+            {
+                NormalizeLimits(op.RequestTxn);
+            }
+        }
     }
 
     /// <summary>etcd 3.6's checkRangeRequest: the Apply layer's key check, then the sort options (3.5+).</summary>
