@@ -10,6 +10,7 @@ public sealed partial class MvccStore
     private Task _lastPhysical = Task.CompletedTask;               // Guarded by _compactionLock.
     private readonly SemaphoreSlim _workerSignal = new(0);
     private CancellationTokenSource? _workerStop;
+    private SqliteStatement? _deleteTombstonesAt; // Writer connection; under _writerGate.
     private Task? _worker;
 
     // Rows one compaction made unreachable, deleted a batch at a time; sorted by revision so each
@@ -84,12 +85,17 @@ public sealed partial class MvccStore
                 for (int i = job.Next; i < end; i++)
                 {
                     CompactedRevision row = job.Garbage[i];
+                    if (row.Tombstone && row.Revision.Main == job.Revision)
+                    {
+                        continue; // etcd 3.6: a watch starting at the compaction revision still sees this delete.
+                    }
                     RevisionBytes.Write(key, row.Revision);
                     key[RevisionBytes.Length] = RevisionBytes.TombstoneMark;
                     _writer.Delete(Bucket.Key, row.Tombstone ? key : key[..RevisionBytes.Length]);
                 }
                 if (finished)
                 {
+                    DeleteKeptTombstones(job.Revision);
                     _writer.Put(Bucket.Meta, MetaKeys.FinishedCompactRevision, RevisionBytes.ToBytes(new Revision(job.Revision, 0)));
                 }
                 _writer.Commit.Execute();
@@ -121,6 +127,32 @@ public sealed partial class MvccStore
         {
             _writerGate.Release();
         }
+    }
+
+    // Tombstones exactly at a compaction revision outlive it (etcd 3.6 keeps them so a watch from
+    // that revision sees the delete; the key index already dropped them, so reads never do). The
+    // next compaction that finishes removes those of the previous one: no reader needs them then.
+    private void DeleteKeptTombstones(long newRevision)
+    {
+        byte[]? finished = _writer.Get(Bucket.Meta, MetaKeys.FinishedCompactRevision);
+        if (finished is not { Length: >= RevisionBytes.Length })
+        {
+            return;
+        }
+        long previous = RevisionBytes.Read(finished).Main;
+        if (previous <= 0 || previous >= newRevision)
+        {
+            return;
+        }
+        Span<byte> lower = stackalloc byte[RevisionBytes.Length];
+        Span<byte> upper = stackalloc byte[RevisionBytes.Length];
+        RevisionBytes.Write(lower, new Revision(previous, 0));
+        RevisionBytes.Write(upper, new Revision(previous + 1, 0));
+        SqliteStatement delete = _deleteTombstonesAt ??= _writer.Db.Prepare(
+            $"DELETE FROM \"key\" WHERE k >= ?1 AND k < ?2 AND length(k) = {RevisionBytes.MarkedLength}");
+        delete.Bind(1, lower);
+        delete.Bind(2, upper);
+        delete.Execute();
     }
 
     /// <summary>Runs compaction steps until no compacted rows remain (tests, simulation, tools).</summary>

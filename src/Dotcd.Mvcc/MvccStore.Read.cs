@@ -154,32 +154,6 @@ public sealed partial class MvccStore
         }
     }
 
-    // True when the index still references revision of key (it was not compacted away).
-    private bool IndexReferences(ReadOnlySpan<byte> key, Revision revision)
-    {
-        _indexLock.EnterReadLock();
-        try
-        {
-            KeyIndex? ki = _index.GetKeyIndex(key);
-            if (ki is null)
-            {
-                return false;
-            }
-            foreach (Generation g in ki.Generations)
-            {
-                if (g.Revisions.BinarySearch(revision) >= 0)
-                {
-                    return true;
-                }
-            }
-            return false;
-        }
-        finally
-        {
-            _indexLock.ExitReadLock();
-        }
-    }
-
     internal readonly record struct RangeEntry(byte[] Key, Revision Revision, bool IsNewest);
 
     // Counts every key of the range alive at the read revision and keeps the first `limit`
@@ -293,12 +267,9 @@ public sealed partial class MvccStore
                 bool tombstone = RevisionBytes.IsTombstone(k);
                 KeyValue kv = KeyValue.Parser.ParseFrom(scan.Blob(1));
                 ReadOnlySpan<byte> userKey = kv.Key.Span;
-                // Rows at the compaction revision may still await physical deletion: report the
-                // history as if compaction had finished.
-                if (rev.Main <= compactRev && !IndexReferences(userKey, rev))
-                {
-                    continue;
-                }
+                // fromRev >= compactRev, so rows here are at or above the compaction revision; the
+                // ones at it that the index dropped are tombstones, which compaction keeps for
+                // watchers starting there (etcd 3.6).
                 Revision previous = default;
                 if (rev.Main - 1 >= compactRev)
                 {

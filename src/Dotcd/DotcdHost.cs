@@ -220,6 +220,8 @@ internal static class DotcdHost
             },
             AutoCompactionPeriod = config.AutoCompactionRetentionPeriod,
             AutoCompactionRevisions = config.AutoCompactionRetentionRevisions,
+            EnableLeaseCheckpoint = config.EnableLeaseCheckpoint,
+            WatchProgressNotifyInterval = config.WatchProgressNotifyInterval,
             ClientTls = security.HasCertificate
                 ? new ClientTls(security.CertFile, security.KeyFile, security.TrustedCaFile, security.ClientCertAuth)
                 : null,

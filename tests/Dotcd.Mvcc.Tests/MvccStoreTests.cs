@@ -255,7 +255,8 @@ public sealed class MvccStoreTests
         // 61 rows in batches of 10 take 7 steps; the last one reports that no work remains.
         Assert.Equal(6, steps);
         Assert.True(result.Physical.IsCompletedSuccessfully);
-        Assert.Equal(0, t.Store.KeyRowCount());
+        // Only the tombstone at the compaction revision stays (etcd 3.6: a watch from there sees the delete).
+        Assert.Equal(1, t.Store.KeyRowCount());
     }
 
     [Fact]

@@ -20,8 +20,9 @@ public readonly record struct CompactApplyResult(CompactionResponse? Response, E
 
 /// <summary>etcd's KV applier (etcdserver/apply.go): Range, Put, DeleteRange, Txn and Compaction over
 /// the MVCC store, with etcd's exact results. Requests are assumed validated by
-/// <see cref="KvRequestValidator"/>; headers carry only the revision (the service adds the rest).</summary>
-public sealed class KvApplier(ILeaseLookup leases)
+/// <see cref="KvRequestValidator"/>; headers carry only the revision (the service adds the rest).
+/// Every write txn's changes go to the lease attachments, when given, so leases know their keys.</summary>
+public sealed class KvApplier(ILeaseLookup leases, ILeaseAttachments? attachments = null)
 {
     // ---- Served locally (serializable, or after ReadIndex) -------------------------------------
 
@@ -107,19 +108,25 @@ public sealed class KvApplier(ILeaseLookup leases)
             return EtcdErrors.LeaseNotFound;
         }
         using WriteTxn txn = batch.BeginWrite();
-        return PutCore(new WriteView(batch, txn), r);
+        ApplyResult<PutResponse> result = PutCore(new WriteView(batch, txn), r);
+        attachments?.Track(txn.Changes);
+        return result;
     }
 
     public ApplyResult<DeleteRangeResponse> DeleteRange(MvccStore.WriteBatch batch, DeleteRangeRequest r)
     {
         using WriteTxn txn = batch.BeginWrite();
-        return DeleteRangeCore(new WriteView(batch, txn), r);
+        ApplyResult<DeleteRangeResponse> result = DeleteRangeCore(new WriteView(batch, txn), r);
+        attachments?.Track(txn.Changes);
+        return result;
     }
 
     public ApplyResult<TxnResponse> Txn(MvccStore.WriteBatch batch, TxnRequest r)
     {
         using WriteTxn txn = batch.BeginWrite();
-        return TxnCore(new WriteView(batch, txn), r, isWrite: !IsReadOnly(r));
+        ApplyResult<TxnResponse> result = TxnCore(new WriteView(batch, txn), r, isWrite: !IsReadOnly(r));
+        attachments?.Track(txn.Changes);
+        return result;
     }
 
     public CompactApplyResult Compact(MvccStore.WriteBatch batch, CompactionRequest r)

@@ -13,6 +13,9 @@ internal static class BackendQuota
     /// <summary>etcd's kvOverhead: an estimate of one key's metadata.</summary>
     public const int KvOverheadBytes = 256;
 
+    /// <summary>etcd's leaseOverhead: what one lease record is taken to add.</summary>
+    public const int LeaseOverheadBytes = 64;
+
     public static int CostPut(PutRequest r) => KvOverheadBytes + r.Key.Length + r.Value.Length;
 
     /// <summary>The larger branch's puts (etcd's costTxn); 0 for a txn that adds nothing.</summary>
@@ -42,8 +45,9 @@ internal static class BackendQuota
 
 /// <summary>
 /// The consensus the services propose through, with etcd's quota check in front (v3rpc's
-/// quotaKVServer): a Put or Txn that would take the backend past --quota-backend-bytes raises
-/// the NOSPACE alarm through raft and fails with "etcdserver: mvcc: database space exceeded".
+/// quotaKVServer and quotaLeaseServer): a Put, Txn or LeaseGrant that would take the backend
+/// past --quota-backend-bytes raises the NOSPACE alarm through raft and fails with
+/// "etcdserver: mvcc: database space exceeded".
 /// </summary>
 internal sealed class QuotaConsensus : IConsensus
 {
@@ -85,7 +89,7 @@ internal sealed class QuotaConsensus : IConsensus
 
     public Task MoveLeaderAsync(ulong transferee, CancellationToken cancellationToken) => _raft.MoveLeaderAsync(transferee, cancellationToken);
 
-    // etcd's Available: size + cost < quota, where only Put and Txn cost anything. The request
+    // etcd's Available: size + cost < quota, where only Put, Txn and LeaseGrant cost anything. The request
     // is decoded only when the cheap bound says it might not fit.
     private bool Fits(ReadOnlyMemory<byte> data, long quota)
     {
@@ -98,6 +102,7 @@ internal sealed class QuotaConsensus : IConsensus
         InternalRaftRequest request = InternalRaftRequest.Parser.ParseFrom(data.Span);
         int cost = request.Put is { } put ? BackendQuota.CostPut(put)
             : request.Txn is { } txn ? BackendQuota.CostTxn(txn)
+            : request.LeaseGrant is not null ? BackendQuota.LeaseOverheadBytes
             : 0;
         return cost == 0 || size + cost < quota;
     }

@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Dotcd.Grpc;
 using Dotcd.Mvcc;
 using Dotcd.Server.Http;
+using Dotcd.Server.Leases;
 using Dotcd.Server.Metrics;
 using Dotcd.Server.RaftLoop;
 using Dotcd.Server.Services;
@@ -41,12 +42,16 @@ public sealed class EtcdMember : IAsyncDisposable
     private readonly RaftNodeHost _raft;
     private readonly GrpcServerHost _server;
     private readonly AutoCompactor? _compactor;
+    private readonly MemberLeases _leases;
+    private readonly Mvcc.Watch.WatchableStore _watchable;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _stopping; // 0 running, 1 stopping or stopped.
 
     private EtcdMember(EtcdMemberOptions options, MvccStore store, RaftNodeHost raft, GrpcServerHost server,
-        AlarmStore alarms, MetricsRegistry registry, AutoCompactor? compactor)
+        AlarmStore alarms, MetricsRegistry registry, AutoCompactor? compactor, MemberLeases leases, Mvcc.Watch.WatchableStore watchable)
     {
+        _leases = leases;
+        _watchable = watchable;
         _options = options;
         _log = options.Logger;
         _store = store;
@@ -69,6 +74,9 @@ public sealed class EtcdMember : IAsyncDisposable
 
     /// <summary>What /metrics serves.</summary>
     public MetricsRegistry Metrics { get; }
+
+    /// <summary>The member's watchers (diagnostics in tests).</summary>
+    internal Mvcc.Watch.WatchableStore Watchers => _watchable;
 
     /// <summary>The newest revision applied to the backend.</summary>
     public long CurrentRevision => _store.CurrentRevision;
@@ -95,12 +103,22 @@ public sealed class EtcdMember : IAsyncDisposable
         RaftNodeHost? raft = null;
         GrpcServerHost? server = null;
         AutoCompactor? compactor = null;
+        Mvcc.Watch.WatchableStore? watchable = null;
+        MemberLeases? leases = null;
         try
         {
+            watchable = new Mvcc.Watch.WatchableStore(store, new Mvcc.Watch.WatchableStoreOptions
+            {
+                ProgressNotifyInterval = options.WatchProgressNotifyInterval,
+                TimeProvider = options.TimeProvider,
+            });
             AlarmStore alarms = AlarmStore.Load(store);
             InitialCluster cluster = InitialCluster.Create(options.InitialClusterToken, options.EffectiveInitialCluster, options.InitialClusterStateNew);
-            var target = new MemberApplyTarget(store, alarms, log, MemberIds.ToHex(cluster.ClusterId));
+            // The lessor is restored before raft replays the WAL (etcd recovers it before the KV).
+            Lessor lessor = Lessor.Open(store, Lessor.MinTtlFor(options.ElectionTicks, options.HeartbeatInterval), log);
+            var target = new MemberApplyTarget(store, alarms, log, MemberIds.ToHex(cluster.ClusterId), lessor, watchable);
             var registry = new MetricsRegistry();
+            lessor.Metrics = LeaseMetrics.Register(registry);
             EtcdMetrics? etcdMetrics = null;
             target.OnCommit = duration => etcdMetrics?.BackendCommitDurations.Observe(duration.TotalSeconds);
             raft = RaftNodeHost.Start(new RaftNodeOptions
@@ -125,7 +143,8 @@ public sealed class EtcdMember : IAsyncDisposable
             target.MemberId = raft.MemberId;
             etcdMetrics = EtcdMetrics.Register(registry, EtcdMetricSources.From(raft, store, options.QuotaBackendBytes ?? MemberConfigDefaults.QuotaBackendBytes));
 
-            server = BuildServer(options, raft, store, alarms, registry, etcdMetrics);
+            leases = StartLeases(options, raft, lessor);
+            server = BuildServer(options, raft, store, alarms, registry, etcdMetrics, lessor, leases, watchable);
             await WaitUntilPublishedAsync(raft, options, cancellationToken).ConfigureAwait(false);
             await server.StartAsync(cancellationToken).ConfigureAwait(false);
             foreach (Uri url in server.Urls)
@@ -141,7 +160,7 @@ public sealed class EtcdMember : IAsyncDisposable
             }
 
             compactor = StartCompactor(options, raft, store);
-            var member = new EtcdMember(options, store, raft, server, alarms, registry, compactor);
+            var member = new EtcdMember(options, store, raft, server, alarms, registry, compactor, leases, watchable);
             member.WatchRaft();
             log.Write(StorageLogLevel.Info, "ready to serve client requests");
             return member;
@@ -158,11 +177,17 @@ public sealed class EtcdMember : IAsyncDisposable
                 await server.DisposeAsync().ConfigureAwait(false);
             }
 
+            if (leases is not null)
+            {
+                await leases.DisposeAsync().ConfigureAwait(false);
+            }
+
             if (raft is not null)
             {
                 await raft.StopAsync().ConfigureAwait(false);
             }
 
+            watchable?.Dispose();
             store.Dispose();
             if (e is IOException && e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
             {
@@ -202,7 +227,9 @@ public sealed class EtcdMember : IAsyncDisposable
             failure = e;
         }
 
+        await _leases.DisposeAsync().ConfigureAwait(false);
         await _raft.StopAsync().ConfigureAwait(false);
+        _watchable.Dispose();
         _store.Dispose();
         failure ??= _raft.Completion.Exception?.InnerException;
         if (failure is not null)
@@ -264,8 +291,23 @@ public sealed class EtcdMember : IAsyncDisposable
         }
     }
 
+    // The leader's half of the lessor (etcd: minTTL, Promote's extension = the election timeout,
+    // the expired-lease retry = the request timeout, checkpoints when enabled).
+    private static MemberLeases StartLeases(EtcdMemberOptions options, RaftNodeHost raft, Lessor lessor)
+    {
+        TimeSpan electionTimeout = options.ElectionTicks * options.HeartbeatInterval;
+        TimeSpan requestTimeout = TimeSpan.FromSeconds(5) + 2 * electionTimeout;
+        var expiryOptions = new LeaseExpiryOptions
+        {
+            ExtendOnPromote = electionTimeout,
+            RetryInterval = requestTimeout,
+            CheckpointInterval = options.EnableLeaseCheckpoint ? options.LeaseCheckpointInterval : null,
+        };
+        return MemberLeases.Start(lessor, raft, new RaftNodeAdapter(raft), expiryOptions, options.TimeProvider, requestTimeout, options.Logger);
+    }
+
     private static GrpcServerHost BuildServer(EtcdMemberOptions options, RaftNodeHost raft, MvccStore store, AlarmStore alarms,
-        MetricsRegistry registry, EtcdMetrics etcdMetrics)
+        MetricsRegistry registry, EtcdMetrics etcdMetrics, Lessor lessor, MemberLeases leases, Mvcc.Watch.WatchableStore watchable)
     {
         GrpcServerHostBuilder builder = GrpcServerHost.CreateBuilder();
         builder.Options.MaxReceiveMessageBytes = options.MaxRequestBytes + GrpcOverheadBytes;
@@ -290,8 +332,12 @@ public sealed class EtcdMember : IAsyncDisposable
         {
             Member = state,
             Consensus = new QuotaConsensus(raft, () => store.SizeBytes, options.QuotaBackendBytes),
-            Kv = new KvApplierReader(new Apply.KvApplier(NoLeaseLookup.Instance), store),
+            Kv = new KvApplierReader(new Apply.KvApplier(lessor), store),
+            Leases = leases,
             Backend = new MvccBackendAdapter(store),
+            Watch = watchable,
+            MaxRequestBytes = options.MaxRequestBytes,
+            LeaderCheckInterval = options.ElectionTicks * options.HeartbeatInterval,
             Alarms = alarms,
             Cluster = members,
             MaxTxnOps = options.MaxTxnOps,
@@ -383,12 +429,4 @@ public sealed class EtcdMember : IAsyncDisposable
     {
         public const long QuotaBackendBytes = 2L * 1024 * 1024 * 1024;
     }
-}
-
-/// <summary>Leases do not exist yet: every lease lookup fails ("requested lease not found").</summary>
-internal sealed class NoLeaseLookup : Apply.ILeaseLookup
-{
-    public static readonly NoLeaseLookup Instance = new();
-
-    public bool Exists(long leaseId) => false;
 }

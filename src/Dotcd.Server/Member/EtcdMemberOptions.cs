@@ -78,6 +78,15 @@ public sealed record EtcdMemberOptions
     /// <summary>Revision mode: how many revisions are kept.</summary>
     public long AutoCompactionRevisions { get; init; }
 
+    /// <summary>--experimental-enable-lease-checkpoint: the leader checkpoints remaining TTLs through raft.</summary>
+    public bool EnableLeaseCheckpoint { get; init; }
+
+    /// <summary>Between checkpoints of a lease's remaining TTL (etcd's LeaseCheckpointInterval, 5 minutes; no flag in 3.4).</summary>
+    public TimeSpan LeaseCheckpointInterval { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>--experimental-watch-progress-notify-interval: idle progress_notify watchers hear from us this often.</summary>
+    public TimeSpan WatchProgressNotifyInterval { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Client TLS; null serves cleartext (h2c and HTTP/1.1 on one port).</summary>
     public ClientTls? ClientTls { get; init; }
 

@@ -5,6 +5,7 @@ using Dotcd.Mvcc;
 using Dotcd.Mvcc.Backend;
 using Dotcd.Raft;
 using Dotcd.Server.Apply;
+using Dotcd.Server.Leases;
 using Dotcd.Server.RaftLoop;
 using Dotcd.Storage;
 using Google.Protobuf;
@@ -14,34 +15,45 @@ namespace Dotcd.Server.Composition;
 
 /// <summary>
 /// The member's state machine (etcd's applierV3 over its backend): decodes each committed
-/// InternalRaftRequest and applies it through the KV applier and the alarm store, a whole run
-/// of entries in one SQLite transaction that also stores consistent_index.
+/// InternalRaftRequest and applies it through the KV applier, the lessor and the alarm store, a
+/// whole run of entries in one SQLite transaction that also stores consistent_index.
 /// </summary>
 /// <remarks>
-/// While a NOSPACE alarm is raised, requests that add data (Put, a Txn with a Put) fail with
-/// "database space exceeded" (etcd's applierV3Capped); deletes, reads and compactions go on.
+/// While a NOSPACE alarm is raised, requests that add data (Put, a Txn with a Put, LeaseGrant)
+/// fail with "database space exceeded" (etcd's applierV3Capped); deletes, revokes, reads and
+/// compactions go on.
 /// Applying never reads a clock or the backend size: every member reaches the same state.
 /// </remarks>
 internal sealed class MemberApplyTarget : IApplyTarget
 {
     private readonly MvccStore _store;
     private readonly KvApplier _kv;
+    private readonly Lessor _lessor;
+    private readonly Mvcc.Watch.WatchableStore? _watchers;
     private readonly AlarmStore _alarms;
     private readonly IStorageLog _log;
     private readonly string _clusterIdHex;
     private ulong _memberId;  // Set once the raft host knows it (before any entry is applied).
 
-    public MemberApplyTarget(MvccStore store, AlarmStore alarms, IStorageLog log, string clusterIdHex = "")
+    /// <param name="lessor">The member's lessor; null opens one on store with etcd's default minimum TTL.</param>
+    /// <param name="watchers">Where each committed run's changes go; null: nobody watches.</param>
+    public MemberApplyTarget(MvccStore store, AlarmStore alarms, IStorageLog log, string clusterIdHex = "", Lessor? lessor = null,
+        Mvcc.Watch.WatchableStore? watchers = null)
     {
+        _watchers = watchers;
         _store = store;
         _alarms = alarms;
         _log = log;
         _clusterIdHex = clusterIdHex;
-        _kv = new KvApplier(NoLeaseLookup.Instance);
+        _lessor = lessor ?? Lessor.Open(store, Lessor.MinTtlFor(10, TimeSpan.FromMilliseconds(100)), log);
+        _kv = new KvApplier(_lessor, _lessor);
         ConsistentIndex = store.ConsistentIndex;
     }
 
     public ulong ConsistentIndex { get; }
+
+    /// <summary>The leases this state machine applies to.</summary>
+    public Lessor Lessor => _lessor;
 
     /// <summary>Sees how long each backend commit took (etcd_disk_backend_commit_duration_seconds).</summary>
     public Action<TimeSpan>? OnCommit { get; set; }
@@ -58,7 +70,10 @@ internal sealed class MemberApplyTarget : IApplyTarget
         {
             if (entry.Data.IsEmpty)
             {
-                continue; // A new leader's no-op entry.
+                // A new leader's no-op entry: everything of earlier terms is applied, so a
+                // member leading this term may now take over lease expiry (etcd's Promote).
+                _lessor.NewTermApplied(entry.Term);
+                continue;
             }
 
             InternalRaftRequest request = InternalRaftRequest.Parser.ParseFrom(entry.Data.Span);
@@ -72,7 +87,8 @@ internal sealed class MemberApplyTarget : IApplyTarget
 
         batch.SetConsistentIndex(entries[^1].Index);
         long started = Stopwatch.GetTimestamp();
-        batch.Commit();
+        IReadOnlyList<MvccChange> changes = batch.Commit();
+        _watchers?.Publish(changes); // Watchers see the run once it is committed.
         OnCommit?.Invoke(Stopwatch.GetElapsedTime(started));
     }
 
@@ -97,6 +113,21 @@ internal sealed class MemberApplyTarget : IApplyTarget
         {
             CompactApplyResult result = _kv.Compact(batch, compaction);
             return new ApplyResult { Response = result.Response, Error = result.Error?.ToException(), Physical = result.Physical };
+        }
+
+        if (request.LeaseGrant is { } grant)
+        {
+            return _alarms.NoSpace ? Failed(EtcdErrors.NoSpace) : From(_lessor.Grant(batch, grant));
+        }
+
+        if (request.LeaseRevoke is { } revoke)
+        {
+            return From(_lessor.Revoke(batch, revoke));
+        }
+
+        if (request.LeaseCheckpoint is { } checkpoint)
+        {
+            return new ApplyResult { Response = _lessor.Checkpoint(batch, checkpoint) };
         }
 
         if (request.Alarm is { } alarm)

@@ -17,6 +17,18 @@ public sealed class EtcdServiceOptions
 
     public required IClusterMembers Cluster { get; init; }
 
+    /// <summary>The member's leases; null leaves the Lease service answering Unimplemented.</summary>
+    public ILeases? Leases { get; init; }
+
+    /// <summary>The member's watchable store; null leaves the Watch service answering Unimplemented.</summary>
+    public Mvcc.Watch.WatchableStore? Watch { get; init; }
+
+    /// <summary>--max-request-bytes: watch responses larger than this are fragmented when the watcher allows.</summary>
+    public int MaxRequestBytes { get; init; } = 1536 * 1024;
+
+    /// <summary>How often a "hasleader" watch stream checks for a leader (etcd: the election timeout).</summary>
+    public TimeSpan LeaderCheckInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>--max-txn-ops: operations per txn branch (etcd's default 128).</summary>
     public int MaxTxnOps { get; init; } = 128;
 

@@ -24,6 +24,16 @@ public static class ServiceRegistration
         kv.Register(methods);
         new MaintenanceService(core).Register(methods);
         new ClusterService(core).Register(methods);
+        if (options.Leases is { } leases)
+        {
+            new LeaseService(core, leases).Register(methods);
+        }
+
+        if (options.Watch is { } watch)
+        {
+            new WatchService(core, watch, options.MaxRequestBytes, options.LeaderCheckInterval).Register(methods);
+        }
+
         foreach (EtcdMethod method in Methods.All)
         {
             if (methods.Methods.Any(m => m.Path == method.Path))

@@ -140,6 +140,18 @@ public sealed class EtcdMemberTests
     }
 
     [Fact]
+    public async Task ALeaseGrantPastTheQuotaRaisesNoSpaceAsEtcdsQuotaLeaseServerDoes()
+    {
+        // etcd counts a grant as 64 bytes; with a quota below the empty backend's size, nothing fits.
+        await using RunningMember running = await RunningMember.StartAsync(o => o with { QuotaBackendBytes = 1 });
+
+        EtcdException refused = await Assert.ThrowsAsync<EtcdException>(() => running.Client.Lease.GrantAsync(60));
+        Assert.True(refused.IsNoSpace);
+        Assert.Equal(AlarmType.Nospace, Assert.Single((await running.Client.Maintenance.AlarmListAsync()).Alarms).Alarm);
+        Assert.Empty((await running.Client.Lease.LeasesAsync()).Leases);
+    }
+
+    [Fact]
     public async Task HealthAndMetricsAreServedOnTheClientPort()
     {
         await using RunningMember running = await RunningMember.StartAsync();
