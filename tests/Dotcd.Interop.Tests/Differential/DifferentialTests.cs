@@ -18,10 +18,10 @@ public sealed class DifferentialTests
     [Fact]
     public Task DotcdGivesEtcdsTranscriptForTheCoreScenario() => CompareAsync(ScenarioPart.Core, MemberKind.Etcd, MemberKind.Dotcd);
 
-    [Fact(Skip = TestSwitches.DotcdHasNoLeases)]
+    [Fact]
     public Task DotcdGivesEtcdsTranscriptForTheLeaseScenario() => CompareAsync(ScenarioPart.Leases, MemberKind.Etcd, MemberKind.Dotcd);
 
-    [Fact(Skip = TestSwitches.DotcdSnapshotsAreSqlite)]
+    [Fact]
     public Task DotcdGivesEtcdsTranscriptForTheSnapshotFileScenario() => CompareAsync(ScenarioPart.SnapshotFile, MemberKind.Etcd, MemberKind.Dotcd);
 
     private static async Task CompareAsync(ScenarioPart part, MemberKind reference, MemberKind candidate)

@@ -82,7 +82,7 @@ public sealed class TxnInteropTests
 
     [Theory]
     [InlineData(MemberKind.Etcd)]
-    [InlineData(MemberKind.Dotcd, Skip = TestSwitches.DotcdHasNoLeases)]
+    [InlineData(MemberKind.Dotcd)]
     public async Task RevokingALeaseDeletesItsKeys(MemberKind kind)
     {
         using MemberProcess member = await MemberProcess.StartAsync(kind);
