@@ -3,7 +3,7 @@ namespace Dotcd.Mvcc.Watch;
 
 /// <summary>
 /// etcd's watchableStore over an <see cref="MvccStore"/>: the apply loop publishes each committed
-/// run of changes once (<see cref="Publish(MvccStore, IReadOnlyList{MvccChange})"/>); each
+/// run of changes once (<see cref="Publish"/>); each
 /// revision's events are encoded once and shared by every matching watcher on every stream.
 /// </summary>
 /// <remarks>
