@@ -70,6 +70,18 @@ public sealed class WatchableStore : IDisposable
         }
     }
 
+    /// <summary>Number of open watch streams.</summary>
+    public int StreamCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _streams.Count;
+            }
+        }
+    }
+
     /// <summary>Number of watchers on all streams.</summary>
     public int WatcherCount
     {

@@ -119,6 +119,11 @@ public sealed class EtcdMember : IAsyncDisposable
             var target = new MemberApplyTarget(store, alarms, log, MemberIds.ToHex(cluster.ClusterId), lessor, watchable);
             var registry = new MetricsRegistry();
             lessor.Metrics = LeaseMetrics.Register(registry);
+            // etcd's mvcc watch gauges (mvcc/metrics.go), read at each scrape.
+            Mvcc.Watch.WatchableStore watchers = watchable;
+            registry.GaugeFunc("etcd_debugging_mvcc_watch_stream_total", "Total number of watch streams.", () => watchers.StreamCount);
+            registry.GaugeFunc("etcd_debugging_mvcc_watcher_total", "Total number of watchers.", () => watchers.WatcherCount);
+            registry.GaugeFunc("etcd_debugging_mvcc_slow_watcher_total", "Total number of unsynced slow watchers.", () => watchers.UnsyncedCount);
             EtcdMetrics? etcdMetrics = null;
             target.OnCommit = duration => etcdMetrics?.BackendCommitDurations.Observe(duration.TotalSeconds);
             raft = RaftNodeHost.Start(new RaftNodeOptions

@@ -86,7 +86,11 @@ public sealed class EtcdMember : IDisposable
 /// </summary>
 public class EtcdServer : IAsyncLifetime
 {
-    public const string Binary = "/usr/bin/etcd";
+    /// <summary>The server the tests run against: the real etcd, or any binary taking etcd's flags
+    /// (DOTCD_CLIENT_TESTS_SERVER=artifacts/bin/dotcd runs the single-member tests against dotcd).</summary>
+    public static readonly string Binary = Environment.GetEnvironmentVariable("DOTCD_CLIENT_TESTS_SERVER") is { Length: > 0 } server
+        ? Path.GetFullPath(server)
+        : "/usr/bin/etcd";
 
     private readonly List<EtcdMember> _members = [];
     private string _tlsDirectory = "";

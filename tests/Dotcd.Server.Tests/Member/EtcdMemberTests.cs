@@ -152,6 +152,31 @@ public sealed class EtcdMemberTests
     }
 
     [Fact]
+    public async Task MetricsCountWatchStreamsAndWatchersAsEtcdsGaugesDo()
+    {
+        await using RunningMember running = await RunningMember.StartAsync();
+        using var http = new HttpClient { BaseAddress = running.Member.ClientUrls[0] };
+        await using (Dotcd.Client.Watcher first = running.Client.Watch.Key("a"))
+        await using (Dotcd.Client.Watcher second = running.Client.Watch.Prefix("b"))
+        {
+            await first.Created;
+            await second.Created;
+            string metrics = await http.GetStringAsync("/metrics");
+            Assert.Contains("\netcd_debugging_mvcc_watch_stream_total 1\n", metrics);
+            Assert.Contains("\netcd_debugging_mvcc_watcher_total 2\n", metrics);
+            Assert.Contains("\netcd_debugging_mvcc_slow_watcher_total 0\n", metrics);
+        }
+
+        // Leaving the watches cancels them on the server; the gauges follow.
+        for (int i = 0; i < 50 && (await http.GetStringAsync("/metrics")).Contains("\netcd_debugging_mvcc_watcher_total 2\n"); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.DoesNotContain("\netcd_debugging_mvcc_watcher_total 2\n", await http.GetStringAsync("/metrics"));
+    }
+
+    [Fact]
     public async Task HealthAndMetricsAreServedOnTheClientPort()
     {
         await using RunningMember running = await RunningMember.StartAsync();
