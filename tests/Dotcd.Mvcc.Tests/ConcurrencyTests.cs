@@ -75,19 +75,7 @@ public sealed class ConcurrencyTests
     public async Task ReadsAndWritesCompleteWhileADefragmentRuns()
     {
         using var t = new TestStore();
-        string big = new('v', 4000);
-        using (MvccStore.WriteBatch b = t.Store.BeginBatch())
-        {
-            for (int i = 0; i < 3000; i++)
-            {
-                using WriteTxn txn = b.BeginWrite();
-                txn.Put(B($"k{i:D4}"), B(big));
-            }
-            b.Commit();
-        }
-        t.Store.DeleteRange(KeyRange.Between(M("k0100"), M("k9")));
-        t.Store.Compact(t.Store.CurrentRevision);
-        t.Store.FinishCompaction();
+        t.FillThenFreeAllButTheFirstHundred(3000);
 
         // Defragment gives pages back in small steps; between steps the apply loop and readers
         // go on, so a long defrag never stops the member (etcd's defrag blocks every write).

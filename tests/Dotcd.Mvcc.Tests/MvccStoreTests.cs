@@ -396,19 +396,7 @@ public sealed class MvccStoreTests
     public void DefragmentKeepsTheDataAndShrinksTheFile()
     {
         using var t = new TestStore();
-        string big = new('v', 4000);
-        using (MvccStore.WriteBatch b = t.Store.BeginBatch())
-        {
-            for (int i = 0; i < 600; i++)
-            {
-                using WriteTxn txn = b.BeginWrite();
-                txn.Put(B($"k{i:D4}"), B(big));
-            }
-            b.Commit();
-        }
-        t.Store.DeleteRange(KeyRange.Between(M("k0100"), M("k9")));
-        t.Store.Compact(t.Store.CurrentRevision);
-        t.Store.FinishCompaction();
+        t.FillThenFreeAllButTheFirstHundred(600);
         long size = t.Store.SizeBytes;
         Assert.True(size - t.Store.SizeInUseBytes > 1_000_000, $"size {size}, in use {t.Store.SizeInUseBytes}");
         uint hash = t.Store.HashKV(0).Hash;

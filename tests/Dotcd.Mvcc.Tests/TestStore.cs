@@ -30,6 +30,25 @@ internal sealed class TestStore : IDisposable
     public (long Deleted, long Revision) Delete(string key, string? end = null) =>
         Store.DeleteRange(end is null ? KeyRange.Single(M(key)) : KeyRange.Between(M(key), M(end)));
 
+    /// <summary>Writes keys k0000.. of 4000 bytes each, then deletes all but k0000-k0099 and
+    /// compacts, leaving most of the file free for a defragment to give back.</summary>
+    public void FillThenFreeAllButTheFirstHundred(int keys)
+    {
+        string big = new('v', 4000);
+        using (MvccStore.WriteBatch b = Store.BeginBatch())
+        {
+            for (int i = 0; i < keys; i++)
+            {
+                using WriteTxn txn = b.BeginWrite();
+                txn.Put(B($"k{i:D4}"), B(big));
+            }
+            b.Commit();
+        }
+        Store.DeleteRange(KeyRange.Between(M("k0100"), M("k9")));
+        Store.Compact(Store.CurrentRevision);
+        Store.FinishCompaction();
+    }
+
     public RangeResult Get(string key, long rev = 0) => Store.Range(KeyRange.Single(M(key)), new RangeOptions(Revision: rev));
 
     public RangeResult Prefix(string prefix, long rev = 0, long limit = 0) =>
