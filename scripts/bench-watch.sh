@@ -74,57 +74,9 @@ warmups=(
   "3|--workload keepalive --leases 100 --streams 10 --clients 2 --duration 1 --warmup-seconds 0"
 )
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# start_member KIND EXECUTABLE: a single-member server with the same flags for both; waits until
-# /health answers and sets member_pid and member_url.
-start_member() {
-  local kind=$1 exe=$2 client peer dir
-  client=http://127.0.0.1:$(free_port)
-  peer=http://127.0.0.1:$(free_port)
-  dir=$work/$kind-$RANDOM
-  mkdir -p "$dir"
-  env -u ETCD_DATA_DIR "$exe" --name bench --data-dir "$dir/data" \
-    --listen-client-urls "$client" --advertise-client-urls "$client" \
-    --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
-    --initial-cluster "bench=$peer" \
-    --snapshot-count 100000 --quota-backend-bytes 2147483648 \
-    >"$dir/stdout.log" 2>"$dir/stderr.log" &
-  local pid=$!
-  pids+=("$pid")
-  for _ in $(seq 600); do
-    if curl -sf "$client/health" >/dev/null 2>&1; then
-      member_pid=$pid member_url=$client
-      return
-    fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "bench-watch: $kind exited at startup; its log:" >&2
-      tail -20 "$dir/stderr.log" >&2
-      exit 1
-    fi
-    sleep 0.1
-  done
-  echo "bench-watch: $kind not healthy after 60s" >&2
-  exit 1
-}
-
-stop_member() {
-  kill "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
-
-# Waits until the process has used less than 30 ms of CPU in a second (at most 20 s).
-wait_quiet() {
-  local before after
-  for _ in $(seq 20); do
-    before=$(awk '{ print $14 + $15 }' "/proc/$1/stat")
-    sleep 1
-    after=$(awk '{ print $14 + $15 }' "/proc/$1/stat")
-    if (( (after - before) * 1000 / $(getconf CLK_TCK) < 30 )); then return; fi
-  done
-}
+bench_name=bench-watch
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh # The working directory is the repository root (above).
 
 results=$work/results.jsonl
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
