@@ -99,7 +99,7 @@ internal sealed class QuotaConsensus : IConsensus
             return true;
         }
 
-        InternalRaftRequest request = InternalRaftRequest.Parser.ParseFrom(data.Span);
+        InternalRaftRequest request = InternalRequestCodec.Parse(data.Span);
         int cost = request.Put is { } put ? BackendQuota.CostPut(put)
             : request.Txn is { } txn ? BackendQuota.CostTxn(txn)
             : request.LeaseGrant is not null ? BackendQuota.LeaseOverheadBytes

@@ -76,7 +76,7 @@ internal sealed class MemberApplyTarget : IApplyTarget
                 continue;
             }
 
-            InternalRaftRequest request = InternalRaftRequest.Parser.ParseFrom(entry.Data.Span);
+            InternalRaftRequest request = InternalRequestCodec.Parse(entry.Data.Span);
             ApplyResult result = Apply(batch, request);
             ulong id = request.ID != 0 ? request.ID : request.Header?.ID ?? 0;
             if (id != 0)

@@ -103,11 +103,10 @@ internal sealed class KvService
         }
         else
         {
-            if (TxnDepth(request) > MaxProposedTxnDepth)
+            if (TxnDepth(request) > InternalRequestCodec.MaxTxnDepth)
             {
-                // Deliberately stricter than etcd (which takes --max-txn-ops + 1 levels): the apply
-                // loop decodes entries with Google.Protobuf's default limit of 100 nested messages,
-                // and an entry it cannot decode stops the member, on every restart too.
+                // Only with a --max-txn-ops above 399 (etcd's rule then allows deeper txns): the
+                // apply loop must be able to decode every entry it is given.
                 throw EtcdErrors.TooManyOps.ToException();
             }
 
@@ -142,13 +141,6 @@ internal sealed class KvService
         response.Header = _core.Fill(response.Header);
         await ServiceCore.WriteAsync(call, response).ConfigureAwait(false);
     }
-
-    /// <summary>
-    /// The deepest txn nesting proposed through raft: InternalRaftRequest, then two message levels
-    /// per txn level (TxnRequest, RequestOp) and the innermost request stay within the 100 levels
-    /// Google.Protobuf decodes by default.
-    /// </summary>
-    internal const int MaxProposedTxnDepth = 48;
 
     /// <summary>How many txns nest in <paramref name="request"/>, itself included.</summary>
     internal static int TxnDepth(TxnRequest request)
